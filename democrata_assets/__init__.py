@@ -1,0 +1,1 @@
+"""The Dagster code location: one asset chain per source, built by a factory from its connector."""

@@ -1,0 +1,14 @@
+"""The registry of sources: adding a source means one folder and one line here."""
+
+from __future__ import annotations
+
+from democrata_core.connector import Connector
+
+CONNECTORS: list[type[Connector]] = []
+
+
+def connector_by_name(name: str) -> type[Connector]:
+    for cls in CONNECTORS:
+        if cls.name == name:
+            return cls
+    raise KeyError(f"unknown source {name!r}; known: {[c.name for c in CONNECTORS]}")
