@@ -115,9 +115,7 @@ def pack_paragraphs(paragraphs: list[str], budget: int, count: TokenCounter) -> 
     chunks: list[str] = []
     current: list[str] = []
     for paragraph in paragraphs:
-        parts = (
-            [paragraph] if count(paragraph) <= budget else _split_long_paragraph(paragraph, budget, count)
-        )
+        parts = [paragraph] if count(paragraph) <= budget else _split_long_paragraph(paragraph, budget, count)
         for part in parts:
             candidate = "\n\n".join([*current, part])
             if current and count(candidate) > budget:

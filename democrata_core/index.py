@@ -292,9 +292,18 @@ class ChunkIndex:
             if isinstance(props.get("date"), dt.datetime):
                 props["date"] = props["date"].date().isoformat()
             links = json.loads(props.pop("links", None) or "[]")
-            hits.append(Hit(chunk_id=str(obj.uuid), score=float(obj.metadata.score or 0.0), properties=props, links=links))
+            hits.append(
+                Hit(
+                    chunk_id=str(obj.uuid),
+                    score=float(obj.metadata.score or 0.0),
+                    properties=props,
+                    links=links,
+                )
+            )
         return hits
 
     def find_by_property(self, prop: str, value: str, limit: int = 5) -> list[dict]:
-        result = self.collection.query.fetch_objects(filters=Filter.by_property(prop).equal(value), limit=limit)
+        result = self.collection.query.fetch_objects(
+            filters=Filter.by_property(prop).equal(value), limit=limit
+        )
         return [dict(o.properties) for o in result.objects]

@@ -33,7 +33,9 @@ class LandingZone(ABC):
     def quarantine_key(source: str, partition_key: str) -> str:
         return f"quarantine/{source}/{partition_key}.jsonl"
 
-    def write_quarantine(self, source: str, partition_key: str, records: list[QuarantineRecord]) -> str | None:
+    def write_quarantine(
+        self, source: str, partition_key: str, records: list[QuarantineRecord]
+    ) -> str | None:
         key = self.quarantine_key(source, partition_key)
         if not records:
             self.delete_prefix(key)
@@ -109,7 +111,9 @@ class S3LandingZone(LandingZone):
     def list(self, prefix: str) -> list[str]:
         keys: list[str] = []
         strip = len(self.prefix) + 1 if self.prefix else 0
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._key(prefix)
+        ):
             keys.extend(obj["Key"][strip:] for obj in page.get("Contents", []))
         return sorted(keys)
 

@@ -141,9 +141,13 @@ class MiniLMEmbedder(Embedder):
             probs = np.exp(scores)
             probs /= probs.sum(-1, keepdims=True)
             context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, heads * head_dim)
-            hidden = _layer_norm(context @ layer.out_w + layer.out_b + hidden, layer.ln1_w, layer.ln1_b, self.eps)
+            hidden = _layer_norm(
+                context @ layer.out_w + layer.out_b + hidden, layer.ln1_w, layer.ln1_b, self.eps
+            )
             inter = _gelu(hidden @ layer.inter_w + layer.inter_b)
-            hidden = _layer_norm(inter @ layer.output_w + layer.output_b + hidden, layer.ln2_w, layer.ln2_b, self.eps)
+            hidden = _layer_norm(
+                inter @ layer.output_w + layer.output_b + hidden, layer.ln2_w, layer.ln2_b, self.eps
+            )
         summed = (hidden * mask[:, :, None]).sum(1)
         pooled = summed / np.clip(mask.sum(1, keepdims=True), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
@@ -175,7 +179,9 @@ class MiniLMEmbedder(Embedder):
     ) -> np.ndarray:
         """Batches of similar length: padding a 20-token speech to 256 wastes 90% of the work."""
         encoded = self._encode(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i])) if sort_by_length else range(len(texts))
+        order = (
+            sorted(range(len(texts)), key=lambda i: len(encoded[i])) if sort_by_length else range(len(texts))
+        )
         order = list(order)
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for start in range(0, len(order), batch_size):

@@ -31,7 +31,9 @@ class OpenAIEmbedder(Embedder):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = []
         for start in range(0, len(texts), self.max_batch):
-            response = self.client.embeddings.create(model=self.model_name, input=list(texts[start : start + self.max_batch]))
+            response = self.client.embeddings.create(
+                model=self.model_name, input=list(texts[start : start + self.max_batch])
+            )
             out.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
         vectors = np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
         self.dimensions = vectors.shape[1] if len(vectors) else self.dimensions
