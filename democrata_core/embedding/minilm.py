@@ -76,6 +76,9 @@ class MiniLMEmbedder(Embedder):
 
     def __init__(self, weights: dict[str, np.ndarray], tokenizer, config: dict, max_tokens: int) -> None:
         self.tokenizer = tokenizer
+        # Counting must see past the limit, or the chunker could never detect an oversized chunk.
+        self.counter = type(tokenizer).from_str(tokenizer.to_str())
+        self.counter.no_truncation()
         self.max_tokens = max_tokens
         self.heads = config["num_attention_heads"]
         self.eps = config["layer_norm_eps"]
@@ -122,7 +125,7 @@ class MiniLMEmbedder(Embedder):
 
     def count_tokens(self, text: str) -> int:
         """Tokens including [CLS]/[SEP], before truncation (so the chunker can see overflow)."""
-        return len(self.tokenizer.encode(text, add_special_tokens=True).ids) if text else 2
+        return len(self.counter.encode(text, add_special_tokens=True).ids) if text else 2
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         batch, length = ids.shape
