@@ -34,7 +34,9 @@ def main() -> None:
     # Same vectors either way: sorting only changes padding, never the result.
     drift = float(np.abs(results["arrival order"] - results["length-sorted"]).max())
     print(f"max |difference| between the two: {drift:.2e}")
-    print(f"speed-up of length-sorted over arrival order: {timings['arrival order'] / timings['length-sorted']:.2f}x")
+    print(
+        f"speed-up of length-sorted over arrival order: {timings['arrival order'] / timings['length-sorted']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,12 @@ def main() -> None:
             started = time.perf_counter()
             report = index.sync_partition("bench", "p", chunks, vectors, model)
             timings[label] = time.perf_counter() - started
-            print(f"{label:>12}: {timings[label]:6.2f} s  written {report.written}, unchanged {report.unchanged}")
-        print(f"{len(chunks)} real chunks; speed-up of hash skip: {timings['rewrite all'] / timings['hash skip']:.1f}x")
+            print(
+                f"{label:>12}: {timings[label]:6.2f} s  written {report.written}, unchanged {report.unchanged}"
+            )
+        print(
+            f"{len(chunks)} real chunks; speed-up of hash skip: {timings['rewrite all'] / timings['hash skip']:.1f}x"
+        )
     finally:
         client.collections.delete(settings.collection)
         client.close()
