@@ -5,8 +5,6 @@ requests → embed + hybrid search in a worker thread. Blocking clients (Weaviat
 on the event loop.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import time
 from contextlib import asynccontextmanager

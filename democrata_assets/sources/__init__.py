@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from democrata_assets.sources.hansard_api import HansardApiConnector
+from democrata_assets.sources.parlamint import ParlaMintConnector
+from democrata_assets.sources.twfy import TwfyConnector
+from democrata_assets.sources.upload import UploadConnector
 from democrata_core.connector import Connector
 
-CONNECTORS: list[type[Connector]] = []
+CONNECTORS: list[type[Connector]] = [
+    TwfyConnector,
+    HansardApiConnector,
+    ParlaMintConnector,
+    UploadConnector,
+]
 
 
 def connector_by_name(name: str) -> type[Connector]:
