@@ -130,6 +130,39 @@ def mirror_path(url: str, params: dict[str, Any] | None = None) -> Path:
     return path.with_name(path.name + "@" + query.replace("/", "%2F"))
 
 
+def mirror_file(path: Path) -> Path | None:
+    """The file holding `path`'s response, or None.
+
+    A REST resource can also be a "directory" (`/api/v1/Bills/2818` and `/api/v1/Bills/2818/Stages`);
+    a file system cannot hold both, so a query-less response whose path is a folder is stored beside
+    it as `<path>@` (the `@` convention with an empty query).
+    """
+    if path.is_file():
+        return path
+    sibling = path.with_name(path.name + "@")
+    return sibling if sibling.is_file() else None
+
+
+def mirror_queries(url: str) -> list[dict[str, list[str]]]:
+    """The queries a `file://` mirror recorded for `url` (from the `<name>@<query>` files beside it).
+
+    Lets a connector replay exactly the searches a mirror holds (e.g. a date window). Over HTTP an
+    API cannot be listed, so the answer is empty.
+    """
+    if not url.startswith("file://"):
+        return []
+    path = mirror_path(url)
+    if not path.parent.is_dir():
+        return []
+    prefix = path.name + "@"
+    found = []
+    for entry in sorted(path.parent.iterdir()):
+        if entry.is_file() and entry.name.startswith(prefix) and len(entry.name) > len(prefix):
+            query = entry.name[len(prefix) :].replace("%2F", "/")
+            found.append(urllib.parse.parse_qs(query, keep_blank_values=True))
+    return found
+
+
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
     """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date; None if absent/bad."""
     if value is None:
@@ -390,11 +423,12 @@ class Fetcher:
     def get(self, url: str, params: dict[str, Any] | None = None) -> FetchResponse:
         if url.startswith("file://"):
             path = mirror_path(url, params)
-            if not path.is_file():
+            found = mirror_file(path)
+            if found is None:
                 raise FetchError(
                     f"{url} ({encode_query(params)}): no such file in mirror: {path}", url=url, status=404
                 )
-            return FetchResponse(url=url, status=200, content=path.read_bytes())
+            return FetchResponse(url=url, status=200, content=found.read_bytes())
         query = encode_query(params)
         full_url = f"{url}{'&' if '?' in url else '?'}{query}" if query else url
         retrying = Retrying(

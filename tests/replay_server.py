@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from democrata_core.http import mirror_path
+from democrata_core.http import mirror_file, mirror_path
 
 
 @dataclass(frozen=True)
@@ -186,25 +186,28 @@ class ReplayServer:
                         server.max_in_flight_by_path[path], server._in_flight_by_path[path]
                     )
                 try:
-                    record.status = self._respond(path, record)
+                    self._respond(path, record)
                 finally:
                     record.finished = time.monotonic()
                     with server._lock:
                         server._in_flight -= 1
                         server._in_flight_by_path[path] -= 1
 
-            def _respond(self, path: str, record: RequestRecord) -> int:
+            def _respond(self, path: str, record: RequestRecord) -> None:
                 action = server._next_action(path, record.target)
                 if isinstance(action, Status):
-                    return self._send(action.status, action.body, action.headers)
+                    return self._send(record, action.status, action.body, action.headers)
                 if action.delay:
                     time.sleep(action.delay)
-                file = server.root / mirror_path(
-                    "http://replay" + path + (f"?{record.query}" if record.query else "")
-                ).relative_to("/")
-                if not file.is_file():
+                file = mirror_file(
+                    server.root
+                    / mirror_path(
+                        "http://replay" + path + (f"?{record.query}" if record.query else "")
+                    ).relative_to("/")
+                )
+                if file is None:
                     return self._send(
-                        404, b'{"error": "not in mirror"}', {"Content-Type": "application/json"}
+                        record, 404, b'{"error": "not in mirror"}', {"Content-Type": "application/json"}
                     )
                 body = file.read_bytes()
                 headers = {"Content-Type": "application/json; charset=utf-8"}
@@ -212,10 +215,11 @@ class ReplayServer:
                     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
                     headers["ETag"] = etag
                     if record.headers.get("if-none-match") == etag:
-                        return self._send(304, b"", {"ETag": etag})
+                        return self._send(record, 304, b"", {"ETag": etag})
                 if action.cut_to is not None:
                     body = body[: action.cut_to]
                 if action.truncate_to is not None:
+                    record.status = 200
                     self.send_response(200)
                     for k, v in headers.items():
                         self.send_header(k, v)
@@ -225,10 +229,11 @@ class ReplayServer:
                     self.wfile.write(body[: action.truncate_to])
                     self.wfile.flush()
                     self.close_connection = True
-                    return 200
-                return self._send(200, body, headers)
+                    return None
+                return self._send(record, 200, body, headers)
 
-            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> int:
+            def _send(self, record: RequestRecord, status: int, body: bytes, headers: dict[str, str]) -> None:
+                record.status = status  # before the bytes leave: a client may inspect it on return
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -237,6 +242,5 @@ class ReplayServer:
                 self.end_headers()
                 if status not in (204, 304) and body:
                     self.wfile.write(body)
-                return status
 
         return Handler

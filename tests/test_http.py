@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from replay_server import ReplayServer, Serve, Status
 
 from democrata_core.http import (
     USER_AGENT,
@@ -21,7 +22,6 @@ from democrata_core.http import (
     parse_retry_after,
     salvage_json_array,
 )
-from tests.replay_server import ReplayServer, Serve, Status
 
 PAGE = [{"id": i, "title": f"item {i}"} for i in range(5)]
 

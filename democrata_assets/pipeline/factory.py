@@ -273,7 +273,6 @@ def build_source_pipeline(connector_cls: type[Connector]) -> SourcePipeline:
     job = dg.define_asset_job(
         name=f"{source}_pipeline",
         selection=dg.AssetSelection.groups(source),
-        partitions_def=partitions,
         description=f"Fetch, parse, chunk, embed and index one {source} partition.",
     )
     return SourcePipeline(connector_cls, partitions, [raw, cleaned, chunked, embedded, index], job)
