@@ -2,7 +2,9 @@
 
 Connectors call `get`/`get_json`/`list_directory` with a URL built from their base URL; whether that
 is https://… or file://… is configuration. A mirror stores a request with a query string under a
-file name that encodes the sorted query (see `mirror_path`), so paging works offline too.
+file name that encodes the sorted query (see `mirror_path`), so paging works offline too. A
+query-less resource that is also a folder (`/api/v1/Bills/2818` beside `/api/v1/Bills/2818/Stages`)
+is stored as `<path>@` (see `mirror_file`); `mirror_queries` lists the queries a mirror recorded.
 
 Over HTTP the fetcher is polite and robust, because the parliamentary APIs publish no rate limit and
 ask callers to cache:
