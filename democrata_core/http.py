@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "Democrata/0.1 (+https://github.com/democrata; parliamentary knowledge base)"
 
-#: Statuses worth another try: rate limiting and server-side failures.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
+#: Statuses worth another try: rate limiting and server-side failures (not "Not Implemented" or
+#: "HTTP Version Not Supported", which another try will not change).
+RETRY_STATUSES = frozenset({429} | set(range(500, 600))) - {501, 505}
 
 
 class FetchError(RuntimeError):
