@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import sys
 import time
+import warnings
 
 from tqdm import tqdm
 
@@ -50,7 +51,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         for key in bar:
             bar.set_postfix_str(key)
             started = time.perf_counter()
-            result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+            result = job.execute_in_process(
+                partition_key=key,
+                instance=instance,
+                raise_on_error=False,
+                # The full event log is in the instance (see the UI); the terminal gets warnings.
+                run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+            )
             if not result.success:
                 failures += 1
                 tqdm.write(
@@ -62,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 mat = event.event_specific_data.materialization
                 meta[mat.asset_key.path[-1]] = {k: v.value for k, v in mat.metadata.items()}
             tqdm.write(
-                f"{name}/{key}: {meta.get('cleaned', {}).get('documents', 0)} records, "
+                f"✓ {name}/{key}: {meta.get('cleaned', {}).get('documents', 0)} records, "
                 f"{meta.get('cleaned', {}).get('quarantined', 0)} quarantined, "
                 f"{meta.get('index', {}).get('index_count', 0)} chunks indexed "
                 f"({time.perf_counter() - started:.1f}s)",
@@ -151,6 +158,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Dagster's own deprecation notices are for us, not for someone running the pipeline.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     parser = argparse.ArgumentParser(prog="democrata", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -158,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--source", action="append", help="source name (repeatable); default: all")
         p.add_argument("--partition", action="append", help="partition key (repeatable); default: all listed")
         p.add_argument("--latest", type=int, help="only the latest N partitions of each source")
+        p.add_argument(
+            "--log-level", default="WARNING", help="Dagster console log level (INFO shows progress)"
+        )
 
     def add_filter_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("query")

@@ -67,11 +67,51 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def dagster_instance():
+def postgres_database(services_env):
+    """A throwaway Postgres database on the real server, dropped at the end of the session."""
+    import psycopg2
+
+    dsn = os.environ.get("DEMOCRATA_PG_DSN")
+    if not dsn:
+        pytest.fail("DEMOCRATA_PG_DSN not set: run the suite with ./scripts/test.sh", pytrace=False)
+    name = f"democrata_test_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(dsn)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield dsn.rsplit("/", 1)[0] + "/" + name
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def dagster_home(postgres_database, tmp_path_factory) -> Path:
+    """A DAGSTER_HOME whose runs, events and partitions live in the real Postgres."""
+    import urllib.parse
+
+    import yaml
+
+    url = urllib.parse.urlparse(postgres_database)
+    db = {
+        "username": url.username,
+        "password": url.password,
+        "hostname": url.hostname,
+        "port": url.port,
+        "db_name": url.path.lstrip("/"),
+        "scheme": "postgresql+psycopg2",  # SQLAlchemy 2.1 would otherwise pick psycopg 3
+    }
+    home = tmp_path_factory.mktemp("dagster_home")
+    config = {"storage": {"postgres": {"postgres_db": db}}, "telemetry": {"enabled": False}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return home
+
+
+@pytest.fixture(scope="session")
+def dagster_instance(dagster_home):
     import dagster as dg
 
-    with dg.DagsterInstance.ephemeral() as instance:
-        yield instance
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    yield instance
+    instance.dispose()
 
 
 @pytest.fixture(scope="session")

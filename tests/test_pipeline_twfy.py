@@ -131,3 +131,38 @@ def test_search_api(indexed_day, settings):
             == 422
         )
         assert client.get("/readyz").status_code == 200
+
+
+def test_truncated_file_lands_what_parses_and_quarantines_the_rest(
+    indexed_day, run_partition, mirror_copy, chunk_index, settings
+):
+    """One damaged file: its good part lands, the fault is quarantined by file and line, and the
+    check warns; other partitions keep exactly what they had."""
+    before_other_day = chunk_index.count("twfy", DAY)
+    damaged_day = "2009-10-27"
+    mirror = mirror_copy("twfy")
+    for path in (mirror / "twfy").rglob("*.xml"):
+        if damaged_day not in path.name or path.parent.name != "westminhall":
+            path.unlink()  # keep the test small: one Westminster Hall file for the day
+    target = mirror / "twfy" / "westminhall" / f"westminster{damaged_day}a.xml"
+    raw = target.read_bytes()
+    target.write_bytes(raw[: int(len(raw) * 0.6)])
+    intact_speeches = len(re.findall(rb"<speech\b", raw[: int(len(raw) * 0.6)]))
+
+    result, metadata, checks = run_partition("twfy", damaged_day, mirror=mirror, raise_on_error=False)
+
+    assert result.success
+    cleaned = metadata["cleaned"]
+    assert cleaned["quarantined"] >= 1
+    assert intact_speeches - 1 <= cleaned["documents_speech"] < 125
+    assert "westminhall/westminster2009-10-27a.xml" in cleaned["quarantine"]
+    check = checks["no_quarantined_records"]
+    assert not check.passed and check.severity.value == "WARN"
+    assert metadata["index"]["index_count"] == metadata["chunked"]["chunks"] > 0
+
+    from democrata_core.storage import build_landing_zone
+
+    (record, *_) = build_landing_zone(settings).read_quarantine("twfy")
+    assert record.partition_key == damaged_day and record.file == "westminhall/westminster2009-10-27a.xml"
+    assert record.line and re.search(rf"line {record.line}\b", record.reason)
+    assert chunk_index.count("twfy", DAY) == before_other_day
