@@ -40,6 +40,13 @@ class DemocrataConfig(dg.ConfigurableResource):
 
 
 @cache
+def _shared_fetcher() -> Fetcher:
+    # One per process, so the per-host concurrency cap and the conditional-request cache are shared
+    # by every connector in a run.
+    return Fetcher()
+
+
+@cache
 def _embedder_for(kind: str, openai_model: str) -> Embedder:
     # Loading MiniLM takes a second and 90 MB: once per process, shared by all assets in a run.
     return build_embedder(Settings(embedder=kind, openai_embedding_model=openai_model))
@@ -53,7 +60,7 @@ class SourcesResource(dg.ConfigurableResource):
         base_url = settings.source_base_url(connector_cls.name, connector_cls.default_base_url)
         if connector_cls.name == "upload" and connector_cls.name not in settings.source_urls:
             base_url = (settings.landing_dir / "uploads").resolve().as_uri()
-        return connector_cls(base_url=base_url, fetcher=Fetcher())
+        return connector_cls(base_url=base_url, fetcher=_shared_fetcher())
 
 
 class LandingZoneResource(dg.ConfigurableResource):
