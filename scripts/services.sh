@@ -153,8 +153,10 @@ redis_start() {
     ok "redis: already up on $HOST:$REDIS_PORT (pid $(redis_pid))"
     return 0
   fi
-  mkdir -p "$REDIS_HOME/data" "$(log_dir redis)"
-  # A cache and rate-limit store: no persistence, bounded memory, LRU eviction.
+  mkdir -p "$CACHE_DIR/redis" "$(log_dir redis)"
+  # Caches and rate limits, bounded memory with LRU eviction. Snapshots go to the machine-wide cache
+  # dir (like the Weaviate binary), so a fresh clone on the same machine starts with a warm embedding
+  # cache instead of re-running the model over the same Hansard text; losing it only costs time.
   cat >"$REDIS_HOME/redis.conf" <<EOF
 # Written by scripts/services.sh on every start; edits are lost.
 bind $HOST
@@ -164,10 +166,11 @@ daemonize yes
 pidfile $REDIS_PIDFILE
 logfile $(log_file redis)
 loglevel warning
-dir $REDIS_HOME/data
-save ""
+dir $CACHE_DIR/redis
+dbfilename democrata-cache.rdb
+save 300 1 60 1000
 appendonly no
-maxmemory 512mb
+maxmemory 1gb
 maxmemory-policy allkeys-lru
 EOF
   say "redis: starting on $HOST:$REDIS_PORT"
@@ -191,7 +194,7 @@ redis_stop() {
   local pid=""
   [[ -f "$REDIS_PIDFILE" ]] && pid="$(cat "$REDIS_PIDFILE")"
   if pid_alive "$pid"; then
-    redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown save >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
     wait_gone "$pid" redis
     rm -f "$REDIS_PIDFILE"
     ok "redis: stopped"
