@@ -117,8 +117,11 @@ EOF
   postgres_ready || fail_service postgres "not answering pg_isready on $HOST:$PG_PORT"
   # Role and database for Dagster storage and our tables (idempotent).
   local psql=(as_pg "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -p "$PG_PORT" -U postgres -d postgres -tA)
+  # CREATEDB: the test suite makes a throwaway database per session for its Dagster instance.
   if [[ -z "$("${psql[@]}" -c "select 1 from pg_roles where rolname = '$PG_USER'")" ]]; then
-    "${psql[@]}" -c "create role $PG_USER login password '$PG_PASSWORD'" || fail_service postgres "create role failed"
+    "${psql[@]}" -c "create role $PG_USER login createdb password '$PG_PASSWORD'" || fail_service postgres "create role failed"
+  else
+    "${psql[@]}" -c "alter role $PG_USER createdb" || fail_service postgres "alter role failed"
   fi
   if [[ -z "$("${psql[@]}" -c "select 1 from pg_database where datname = '$PG_DB'")" ]]; then
     "${psql[@]}" -c "create database $PG_DB owner $PG_USER" || fail_service postgres "create database failed"
