@@ -114,6 +114,8 @@ def build_source_pipeline(connector_cls: type[Connector]) -> SourcePipeline:
                 "manifest": _md_table(
                     [{k: m[k] for k in ("name", "bytes", "landing_uri")} for m in manifest]
                 ),
+                # Lets a reader (or a test) prove which exact bytes a partition was built from.
+                "sha256": dg.MetadataValue.json({m["name"]: m["sha256"] for m in manifest}),
             },
         )
 
