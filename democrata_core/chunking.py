@@ -114,7 +114,7 @@ def pack_paragraphs(paragraphs: list[str], budget: int, count: TokenCounter) -> 
     """Greedy packing of whole paragraphs into chunks of at most `budget` tokens."""
     chunks: list[str] = []
     current: list[str] = []
-    for paragraph in paragraphs:
+    for paragraph in (p for p in paragraphs if p.strip()):
         parts = [paragraph] if count(paragraph) <= budget else _split_long_paragraph(paragraph, budget, count)
         for part in parts:
             candidate = "\n\n".join([*current, part])
@@ -132,10 +132,9 @@ def chunk_document(doc: DocumentBase, max_tokens: int, count: TokenCounter) -> l
     heading = doc.heading_context
     # The heading is embedded with every chunk, so it comes out of the token budget.
     budget = max(32, max_tokens - count(heading)) if heading else max_tokens
-    paragraphs = doc.retrieval_paragraphs()
-    if not paragraphs:
+    texts = [text for section in doc.retrieval_sections() for text in pack_paragraphs(section, budget, count)]
+    if not texts:
         return []
-    texts = pack_paragraphs(paragraphs, budget, count)
     props = document_properties(doc)
     return [
         Chunk(

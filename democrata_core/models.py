@@ -80,6 +80,10 @@ class DocumentBase(BaseModel):
         """Paragraphs of text to chunk and embed; subclasses say what their text is."""
         raise NotImplementedError
 
+    def retrieval_sections(self) -> list[list[str]]:
+        """Groups of paragraphs that never share a chunk; by default the whole record is one group."""
+        return [self.retrieval_paragraphs()]
+
 
 class Speech(DocumentBase):
     kind: Literal["speech"] = "speech"
@@ -142,31 +146,44 @@ class Division(DocumentBase):
     def tellers(self) -> list[MemberVote]:
         return [v for v in self.votes if v.teller]
 
-    def render_text(self) -> str:
+    def headline(self) -> str:
         """e.g. 'Division 230, 26 Oct 2009, Marine and Coastal Access Bill [Lords], report stage:
-        Ayes 158, Noes 246; Labour 3 aye 230 no; …'. What a reader would search for."""
+        Ayes 158, Noes 246.' What a reader searching for the vote types."""
         aye_label, no_label = self._labels
         head = f"Division {self.number}" if self.number is not None else "Division"
         subject = ", ".join(p for p in (self.bill_title or self.title, self.stage) if p)
         text = f"{head}, {self.date.strftime('%-d %b %Y')}"
         if subject:
             text += f", {subject}"
-        text += f": {aye_label} {self.ayes}, {no_label} {self.noes}"
+        return text + f": {aye_label} {self.ayes}, {no_label} {self.noes}."
+
+    def breakdown(self) -> str:
+        """'By party: Labour 322 aye, 0 no; … Tellers: …' — derived from the member votes."""
+        parts = []
         if self.party_breakdown:
             aye_word, no_word = ("content", "not content") if self.house == "lords" else ("aye", "no")
             parties = "; ".join(
                 f"{party} {c['aye']} {aye_word}, {c['no']} {no_word}"
                 for party, c in self.party_breakdown.items()
             )
-            text += f". By party: {parties}"
-        tellers = self.tellers
-        if tellers:
-            text += ". Tellers: " + ", ".join(f"{t.name} ({t.vote.replace('_', ' ')})" for t in tellers)
-        return text + "."
+            parts.append(f"By party: {parties}.")
+        if self.tellers:
+            parts.append(
+                "Tellers: " + ", ".join(f"{t.name} ({t.vote.replace('_', ' ')})" for t in self.tellers) + "."
+            )
+        return " ".join(parts)
+
+    def render_text(self) -> str:
+        return " ".join(p for p in (self.headline(), self.breakdown()) if p)
 
     def retrieval_paragraphs(self) -> list[str]:
-        # The summary must stay one chunk: it is what a division search should hit.
-        return [self.render_text()]
+        return [p for p in (self.headline(), self.breakdown()) if p]
+
+    def retrieval_sections(self) -> list[list[str]]:
+        # The headline gets a chunk of its own: a 300-name breakdown would otherwise dilute its
+        # vector, and "the second reading vote" would rank a short amendment division above it.
+        # The breakdown stays searchable (by party, by member) as the division's second chunk.
+        return [[p] for p in self.retrieval_paragraphs()]
 
 
 class Sponsor(BaseModel):

@@ -55,8 +55,13 @@ class Retriever:
     def search(
         self, query: str, filters: SearchFilters | None = None, limit: int = 10, resolve_links: bool = True
     ) -> list[SearchHit]:
+        """One hit per record (its best chunk): a reader wants ten speeches, not one speech ten times."""
         vector = self.embedder.embed([query])[0]
-        hits = self.index.search(query, vector, filters or SearchFilters(), limit=limit)
+        candidates = self.index.search(query, vector, filters or SearchFilters(), limit=limit * 3)
+        best: dict[str, Hit] = {}
+        for hit in candidates:
+            best.setdefault(hit.properties.get("doc_id") or hit.chunk_id, hit)
+        hits = list(best.values())[:limit]
         return [self._to_hit(rank, hit, resolve_links) for rank, hit in enumerate(hits, 1)]
 
     def _to_hit(self, rank: int, hit: Hit, resolve_links: bool) -> SearchHit:

@@ -80,9 +80,14 @@ def test_division_renders_counts_parties_and_tellers():
     assert "Conservative 0 aye, 1 no; Labour 2 aye, 0 no" in text
     assert "Tellers: Bob B (aye)" in text
     assert division.party_breakdown == {"Conservative": {"aye": 0, "no": 1}, "Labour": {"aye": 2, "no": 0}}
-    (chunk,) = chunk_document(division, 256, words)
-    assert chunk.properties["division_number"] == 230
-    assert chunk.properties["members"] == ["Ann A", "Bob B", "Cat C"]
+    headline, breakdown = chunk_document(division, 256, words)
+    # The headline is a chunk of its own so a long member breakdown cannot dilute its vector.
+    assert headline.text == division.headline() and headline.text.endswith("Ayes 2, Noes 1.")
+    assert breakdown.text.startswith("By party: Conservative 0 aye, 1 no")
+    for chunk in (headline, breakdown):
+        assert chunk.native_id == division.native_id
+        assert chunk.properties["division_number"] == 230
+        assert chunk.properties["members"] == ["Ann A", "Bob B", "Cat C"]
 
 
 def test_lords_division_uses_content_labels():
