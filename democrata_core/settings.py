@@ -33,8 +33,8 @@ class Settings(BaseSettings):
 
     # Index.
     weaviate_http_host: str = "127.0.0.1"
-    weaviate_http_port: int = 8080
-    weaviate_grpc_port: int = 50051
+    weaviate_http_port: int = 58080  # the ports scripts/services.sh uses; production sets its own
+    weaviate_grpc_port: int = 50151
     weaviate_api_key: str | None = None
     collection: str = "DemocrataChunk"
 
@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     answer_mode: Literal["extractive", "openai"] = "extractive"
 
     # Caches, rate limits, coalescing.
-    redis_url: str | None = "redis://127.0.0.1:6379/0"
+    redis_url: str | None = "redis://127.0.0.1:56379/0"
     query_cache_ttl_s: int = 600
 
     # Ingestion job control from the API goes through Dagster's GraphQL endpoint.

@@ -312,7 +312,9 @@ class ParlaMintConnector(Connector):
             speaker_name=speaker_name_from_id(who),
             speaker_id=(who or "").strip().lstrip("#") or None,
             paragraphs=paragraphs,
-            procedural="#chair" in (u.get("ana") or "").split(),
+            # ParlaMint marks who speaks as chair (#chair), not what is procedural: a chair's
+            # utterance can be a statement or the introduction of a bill, so it stays searchable.
+            procedural=False,
         )
 
     @staticmethod
