@@ -42,8 +42,16 @@ from typing import Any, ClassVar
 from lxml import html as lxml_html
 from pydantic import ValidationError
 
+from democrata_assets.sources.parliament_api import (
+    JSON_TYPE,
+    BadRecord,
+    excerpt,
+    get_body,
+    is_missing,
+    required_int,
+)
 from democrata_core.connector import Connector
-from democrata_core.http import Fetcher, FetchError, TruncatedBodyError, encode_query, salvage_json_array
+from democrata_core.http import Fetcher, FetchError, encode_query, salvage_json_array
 from democrata_core.models import Bill, Link, ParseResult, Publication, QuarantineRecord, RawFile, Sponsor
 
 log = logging.getLogger(__name__)
@@ -52,8 +60,6 @@ PARTITION = "current"
 API = "/api/v1"
 PAGE_SIZE = 20
 WEB_URL = "https://bills.parliament.uk/bills/{id}"
-JSON_TYPE = "application/json"
-EXCERPT = 500
 #: Keys the sample's author added to bill 2818 (placeholders); never part of a document.
 AUTHOR_PLACEHOLDERS = ("comment", "agent", "promoters")
 
@@ -87,10 +93,6 @@ def map_house(value: Any) -> str:
     return _HOUSES.get(str(value or "").strip().lower(), "other")
 
 
-class _Bad(ValueError):
-    """A record that cannot become a document (goes to quarantine)."""
-
-
 @dataclass
 class ListPaging:
     """What paging the bill list did: for logs, metadata and tests."""
@@ -116,13 +118,6 @@ class _Refs:
     bill_types: dict[int, str] = field(default_factory=dict)
 
 
-def _excerpt(value: Any) -> str:
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text[:EXCERPT]
-
-
 def _date(value: Any) -> dt.date | None:
     if isinstance(value, str) and len(value) >= 10:
         try:
@@ -130,16 +125,6 @@ def _date(value: Any) -> dt.date | None:
         except ValueError:
             return None
     return None
-
-
-def _bill_id(item: dict) -> int:
-    value = item.get("billId")
-    if isinstance(value, bool) or value is None:
-        raise _Bad("missing billId")
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise _Bad(f"bad billId {value!r}") from exc
 
 
 class UkBillsConnector(Connector):
@@ -196,14 +181,12 @@ class UkBillsConnector(Connector):
     def _get(self, url: str, params: dict[str, Any] | None = None) -> tuple[bytes, bool] | None:
         """(content, partial) or None when a mirror (or the API, 404) does not have it."""
         try:
-            return self.fetcher.get(url, params).content, False
-        except TruncatedBodyError as err:
-            log.warning("%s: %s; keeping the %d bytes received", err.url, err, len(err.partial))
-            return err.partial, True
+            body = get_body(self.fetcher, url, params)
         except FetchError as err:
-            if self._is_mirror or err.status == 404:
+            if is_missing(err, url):
                 return None
             raise
+        return body.content, body.partial
 
     def _paged(self, path: str, first_params: dict | None, folder: str, paging: ListPaging) -> list[RawFile]:
         """Pages `path` by Skip/Take to `totalResults`; a missing later page ends paging (warning)."""
@@ -257,7 +240,7 @@ class UkBillsConnector(Connector):
             try:
                 raws.extend(self._paged(f"{API}/{ref}", None, f"reference/{ref}", ListPaging()))
             except FetchError as err:
-                if not (self._is_mirror or err.status == 404):
+                if not is_missing(err, self.base_url):
                     raise
                 log.warning("%s reference data not available: %s", ref, err)
         paging = ListPaging()
@@ -318,14 +301,14 @@ class UkBillsConnector(Connector):
                 order.append(bill_id)
             return bills[bill_id]
 
-        def quarantine(file: str, reason: str, excerpt: Any) -> None:
+        def quarantine(file: str, reason: str, value: Any) -> None:
             result.quarantined.append(
                 QuarantineRecord(
                     source=self.name,
                     partition_key=partition_key,
                     file=file,
                     reason=reason,
-                    excerpt=_excerpt(excerpt),
+                    excerpt=excerpt(value),
                 )
             )
 
@@ -339,7 +322,7 @@ class UkBillsConnector(Connector):
             p = bills[bill_id]
             try:
                 doc = self.bill(bill_id, p, refs, partition_key)
-            except _Bad as exc:
+            except BadRecord as exc:
                 quarantine(
                     p.files[0] if p.files else "", str(exc), p.summary or p.detail or p.publications or {}
                 )
@@ -371,12 +354,12 @@ class UkBillsConnector(Connector):
                     quarantine(name, "list item is not an object", item)
                     continue
                 try:
-                    bill_id = _bill_id(item)
+                    bill_id = required_int(item, "billId")
                     if not str(item.get("shortTitle") or "").strip():
-                        raise _Bad(f"bill {bill_id}: missing shortTitle")
+                        raise BadRecord(f"bill {bill_id}: missing shortTitle")
                     if _date(item.get("lastUpdate")) is None:
-                        raise _Bad(f"bill {bill_id}: missing or bad lastUpdate")
-                except _Bad as exc:
+                        raise BadRecord(f"bill {bill_id}: missing or bad lastUpdate")
+                except BadRecord as exc:
                     quarantine(name, str(exc), item)
                     continue
                 p = pieces(bill_id)
@@ -438,13 +421,13 @@ class UkBillsConnector(Connector):
         is_act = bool(base.get("isAct")) or any(_pub_type(x) == "Act of Parliament" for x in pubs)
         title = " ".join(str(base.get("shortTitle") or "").split()) or _title_from_publications(pubs)
         if not title:
-            raise _Bad(f"bill {bill_id}: no title in its detail, list entry or publications")
+            raise BadRecord(f"bill {bill_id}: no title in its detail, list entry or publications")
         date = _date(base.get("lastUpdate"))
         if date is None:
             dates = [x.date for x in publications if x.date] + _sitting_dates(p.stages or [])
             date = max(dates) if dates else None
         if date is None:
-            raise _Bad(f"bill {bill_id}: no lastUpdate and no dated publication or stage")
+            raise BadRecord(f"bill {bill_id}: no lastUpdate and no dated publication or stage")
         if "currentHouse" in base:
             house = map_house(base.get("currentHouse"))
         elif is_act or not pubs:
