@@ -177,7 +177,7 @@ def test_division_230(connector, twfy_root) -> None:
     assert [(link.label, link.target, link.url) for link in debate] == [
         (
             "Clause 117 — Grounds for designation of MCZs",
-            "uk.org.publicwhip/debate/2009-10-26b.117.3",
+            "uk.org.publicwhip/debate/2009-10-26b.117.4",  # first speech under heading 117.3
             "https://www.theyworkforyou.com/debates/?id=2009-10-26b.117.3",
         )
     ]
@@ -216,8 +216,8 @@ def test_lords_and_committee_divisions(connector, twfy_root) -> None:
     assert first.votes[0].member_id == "uk.org.publicwhip/member/1409"
     assert first.url == "https://www.theyworkforyou.com/pbc/2008-09/Child_Poverty_Bill/06-0_2009-10-27a.3.14"
     assert [link.target for link in first.links if link.rel == "debate"] == [
-        "uk.org.publicwhip/standing/standing2009-10-20_CHILDPOV_06-0_2009-10-27a.3.0"
-    ]
+        "uk.org.publicwhip/standing/standing2009-10-20_CHILDPOV_06-0_2009-10-27a.3.1"
+    ]  # the first speech under the heading (3.0): headings are not indexed, speeches are
 
 
 # -- speeches ------------------------------------------------------------------------------------

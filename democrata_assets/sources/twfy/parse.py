@@ -138,6 +138,9 @@ class _Walker:
         self.file_bill_url: str | None = None
         if ctx.chamber.house == "public_bill_committee":
             self.stage = "committee stage"
+        # Headings are not indexed records; a division links to the debate through the first speech
+        # under its heading, which is, so the link resolves to something a reader can open.
+        self.debate_opening: str | None = None
 
     # -- helpers -------------------------------------------------------------------------------
     def quarantine(self, reason: str, line: int | None) -> None:
@@ -217,6 +220,7 @@ class _Walker:
             self.major, self.minor = heading, None
         else:
             self.minor = heading
+        self.debate_opening = None
 
     def on_speech(self, el: etree._Element, line: int | None) -> None:
         native_id = el.get("id")
@@ -226,6 +230,7 @@ class _Walker:
         if not self.claim_id(native_id, "speech", line):
             return
         paras = paragraphs(el)
+        self.debate_opening = self.debate_opening or native_id
         if self.bill and not self.file_bill:
             for p in paras:
                 self.stage = _speech_stage(p) or self.stage
@@ -299,7 +304,7 @@ class _Walker:
                 Link(
                     rel="debate",
                     label=heading.text,
-                    target=heading.native_id,
+                    target=self.debate_opening or heading.native_id,
                     url=self.url_for(heading.native_id) if heading.native_id else None,
                 )
             )
