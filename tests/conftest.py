@@ -130,12 +130,29 @@ def run_partition(settings, dagster_instance, tmp_path_factory):
 
     io_dir = tmp_path_factory.mktemp("dagster-io")
 
-    def run(source: str, partition_key: str, mirror: Path | None = None, raise_on_error: bool = True):
+    def run(
+        source: str,
+        partition_key: str,
+        mirror: Path | None = None,
+        raise_on_error: bool = True,
+        s3_bucket: str | None = None,
+    ):
         config = DemocrataConfig(
             landing_dir=str(settings.landing_dir),
             collection=settings.collection,
             mirror_root=str(mirror or MIRROR),
+            s3_bucket=s3_bucket,
+            s3_endpoint_url=os.environ.get("DEMOCRATA_S3_ENDPOINT_URL") if s3_bucket else None,
         )
+        io_manager = dg.FilesystemIOManager(base_dir=str(io_dir))
+        if s3_bucket:
+            from dagster_aws.s3 import S3PickleIOManager, S3Resource
+
+            io_manager = S3PickleIOManager(
+                s3_resource=S3Resource(endpoint_url=os.environ["DEMOCRATA_S3_ENDPOINT_URL"]),
+                s3_bucket=s3_bucket,
+                s3_prefix="democrata/dagster-io",
+            )
         pipeline = PIPELINES[source]
         dagster_instance.add_dynamic_partitions(pipeline.partitions.name, [partition_key])
         result = dg.materialize(
@@ -149,7 +166,7 @@ def run_partition(settings, dagster_instance, tmp_path_factory):
                 "landing_zone": LandingZoneResource(config=config),
                 "embedder": EmbedderResource(config=config),
                 "weaviate": WeaviateResource(config=config),
-                "io_manager": dg.FilesystemIOManager(base_dir=str(io_dir)),
+                "io_manager": io_manager,
             },
         )
         metadata = {}
