@@ -36,12 +36,13 @@ def main() -> None:
     client = connect(settings)
     try:
         index = ChunkIndex(client, settings.collection)
-        index.sync_partition("bench", "p", chunks, vectors, embedder.model_name)
+        source, partition = chunks[0].source, chunks[0].partition_key
+        index.sync_partition(source, partition, chunks, vectors, embedder.model_name)
         timings = {}
         for label, model in (("rewrite all", "rewrite-forced"), ("hash skip", "rewrite-forced")):
             # "rewrite all": a changed model tag makes every object differ; "hash skip": nothing differs.
             started = time.perf_counter()
-            report = index.sync_partition("bench", "p", chunks, vectors, model)
+            report = index.sync_partition(source, partition, chunks, vectors, model)
             timings[label] = time.perf_counter() - started
             print(
                 f"{label:>12}: {timings[label]:6.2f} s  written {report.written}, unchanged {report.unchanged}"

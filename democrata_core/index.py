@@ -219,6 +219,9 @@ class ChunkIndex:
         """Make the index hold exactly these chunks for the partition, then prove it by counting."""
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        strays = {(c.source, c.partition_key) for c in chunks} - {(source, partition_key)}
+        if strays:
+            raise ValueError(f"chunks of {sorted(strays)} passed to sync {source}/{partition_key}")
         ids = [c.chunk_id for c in chunks]
         if len(set(ids)) != len(ids):
             raise ValueError(f"{source}/{partition_key}: duplicate chunk ids in one partition")
