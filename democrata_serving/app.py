@@ -6,6 +6,7 @@ on the event loop.
 """
 
 import datetime as dt
+import logging
 import time
 from contextlib import asynccontextmanager
 from functools import cached_property
@@ -20,12 +21,14 @@ from pydantic import BaseModel
 from democrata_core.answer import Answer, extractive_answer, llm_answer
 from democrata_core.embedding import build_embedder
 from democrata_core.index import ChunkIndex, SearchFilters, connect
+from democrata_core.resilience import CircuitBreaker, CircuitOpen
 from democrata_core.retrieval import Retriever, SearchHit
 from democrata_core.settings import Settings, get_settings
 from democrata_core.storage import build_landing_zone
 from democrata_serving.jobs import DagsterJobs, JobControlError
 from democrata_serving.limits import Coalescer, LoadShedder, QueryCache, RateLimiter, cache_key
 
+log = logging.getLogger(__name__)
 LATENCY = Histogram("democrata_request_seconds", "Request latency", ["route"])
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -50,6 +53,8 @@ class Services:
         self.settings = settings
         self.coalescer = Coalescer()
         self.shedder = LoadShedder(max_in_flight=64)
+        # Embedding + Weaviate behind one breaker: during an outage, answer 503 at once.
+        self.backend = CircuitBreaker("search backend", failure_threshold=5, reset_after_s=30)
 
     @cached_property
     def redis(self):
@@ -138,11 +143,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return cached
 
             async def run():
-                result = await anyio.to_thread.run_sync(compute)
+                result = await anyio.to_thread.run_sync(services.backend.call, compute)
                 services.cache.set(key, result)
                 return result
 
             return await services.coalescer.run(key, run)
+        except CircuitOpen as exc:
+            raise HTTPException(
+                503, str(exc), headers={"Retry-After": str(int(exc.retry_after_s) + 1)}
+            ) from exc
+        except HTTPException:
+            raise
+        except Exception as exc:
+            log.exception("%s failed", route)
+            raise HTTPException(503, f"search backend unavailable: {type(exc).__name__}") from exc
         finally:
             services.shedder.release()
             LATENCY.labels(route).observe(time.perf_counter() - started)
