@@ -108,7 +108,7 @@ def extractive_answer(question: str, hits: Sequence[SearchHit], max_sentences: i
             question=question, mode="extractive", answer="No matching records were found.", citations=[]
         )
     wanted = _terms(question)
-    scored: list[tuple[float, int, str]] = []
+    scored: list[tuple[float, int, str, int]] = []
     for hit_no, hit in enumerate(hits):
         for sentence in _SENTENCE.split(hit.text):
             sentence = sentence.strip()
@@ -116,12 +116,15 @@ def extractive_answer(question: str, hits: Sequence[SearchHit], max_sentences: i
                 continue
             overlap = len(wanted & _terms(sentence))
             # Earlier hits are more relevant; ties go to the better-ranked record.
-            scored.append((overlap - 0.1 * hit_no, hit_no, sentence))
+            scored.append((overlap - 0.1 * hit_no, hit_no, sentence, overlap))
+    # Never pad the answer with sentences sharing no query term when some do; if none do (a purely
+    # semantic match), the best-ranked sentences are all there is to quote.
+    scored = [s for s in scored if s[3] > 0] or scored
     scored.sort(key=lambda s: (-s[0], s[1]))
     chosen = sorted(scored[:max_sentences], key=lambda s: s[1])
     numbering: dict[int, int] = {}
     parts = []
-    for _, hit_no, sentence in chosen:
+    for _, hit_no, sentence, _ in chosen:
         n = numbering.setdefault(hit_no, len(numbering) + 1)
         hit = hits[hit_no]
         who = f"{hit.speaker} ({hit.date.isoformat()})" if hit.speaker else hit.date.isoformat()

@@ -29,6 +29,8 @@ class OpenAIEmbedder(Embedder):
         return len(text) // 3 + 2
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:  # the contract's (0, dimensions); reshape(0, -1) cannot infer a width
+            return np.zeros((0, self.dimensions), dtype=np.float32)
         out = []
         for start in range(0, len(texts), self.max_batch):
             response = self.client.embeddings.create(
