@@ -91,28 +91,30 @@ class RateLimiter:
 
 
 class Coalescer:
-    """Identical concurrent requests share one computation (singleflight) within a process."""
+    """Identical concurrent requests share one computation (singleflight) within a process.
+
+    The computation runs as its own task, so a client that disconnects (cancelling its request)
+    does not cancel the work the other waiters are sharing.
+    """
 
     def __init__(self) -> None:
-        self._inflight: dict[str, asyncio.Future] = {}
+        self._inflight: dict[str, asyncio.Task] = {}
 
     async def run(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-        existing = self._inflight.get(key)
-        if existing is not None:
+        task = self._inflight.get(key)
+        if task is not None:
             COALESCED.inc()
-            return await asyncio.shield(existing)
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            result = await compute()
-            future.set_result(result)
-            return result
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it, nobody logs it twice
-            raise
-        finally:
-            self._inflight.pop(key, None)
+        else:
+            task = asyncio.ensure_future(compute())
+            self._inflight[key] = task
+            task.add_done_callback(lambda done, key=key: self._forget(key, done))
+        return await asyncio.shield(task)
+
+    def _forget(self, key: str, task: asyncio.Task) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter re-raises it, nobody logs it as unhandled
 
 
 class LoadShedder:

@@ -266,6 +266,32 @@ def test_different_keys_compute_separately_and_a_cancelled_waiter_does_not_cance
     asyncio.run(main())
 
 
+def test_cancelling_the_request_that_started_the_work_spares_the_other_waiters():
+    async def main():
+        coalescer = Coalescer()
+        release = asyncio.Event()
+        calls = 0
+
+        async def compute():
+            nonlocal calls
+            calls += 1
+            await release.wait()
+            return "shared"
+
+        leader = asyncio.create_task(coalescer.run("k", compute))
+        await asyncio.sleep(0)
+        followers = [asyncio.create_task(coalescer.run("k", compute)) for _ in range(3)]
+        await asyncio.sleep(0)
+        leader.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        results = await asyncio.gather(leader, *followers, return_exceptions=True)
+        assert isinstance(results[0], asyncio.CancelledError)
+        assert results[1:] == ["shared"] * 3 and calls == 1
+
+    asyncio.run(main())
+
+
 # -- load shedder --
 
 
