@@ -136,13 +136,16 @@ def run_partition(settings, dagster_instance, tmp_path_factory):
         mirror: Path | None = None,
         raise_on_error: bool = True,
         s3_bucket: str | None = None,
+        **overrides,
     ):
+        """`overrides` are further DemocrataConfig fields, e.g. collection= or embedder=."""
         config = DemocrataConfig(
             landing_dir=str(settings.landing_dir),
-            collection=settings.collection,
+            collection=overrides.pop("collection", settings.collection),
             mirror_root=str(mirror or MIRROR),
             s3_bucket=s3_bucket,
             s3_endpoint_url=os.environ.get("DEMOCRATA_S3_ENDPOINT_URL") if s3_bucket else None,
+            **overrides,
         )
         io_manager = dg.FilesystemIOManager(base_dir=str(io_dir))
         if s3_bucket:

@@ -32,6 +32,8 @@ class DemocrataConfig(dg.ConfigurableResource):
     collection: str | None = None
     redis_url: str | None = None
     embedder: str | None = None
+    openai_base_url: str | None = None
+    openai_embedding_model: str | None = None
     mirror_root: str | None = None
 
     def settings(self) -> Settings:
@@ -47,9 +49,12 @@ def _shared_fetcher() -> Fetcher:
 
 
 @cache
-def _embedder_for(kind: str, openai_model: str) -> Embedder:
+def _embedder_for(kind: str, openai_model: str, openai_base_url: str | None) -> Embedder:
     # Loading MiniLM takes a second and 90 MB: once per process, shared by all assets in a run.
-    return build_embedder(Settings(embedder=kind, openai_embedding_model=openai_model))
+    # The API key is not part of the key: Settings reads it from the environment, never the UI.
+    return build_embedder(
+        Settings(embedder=kind, openai_embedding_model=openai_model, openai_base_url=openai_base_url)
+    )
 
 
 class SourcesResource(dg.ConfigurableResource):
@@ -75,7 +80,7 @@ class EmbedderResource(dg.ConfigurableResource):
 
     def embedder(self) -> Embedder:
         s = self.config.settings()
-        return _embedder_for(s.embedder, s.openai_embedding_model)
+        return _embedder_for(s.embedder, s.openai_embedding_model, s.openai_base_url)
 
     def cached(self) -> CachedEmbedder:
         s = self.config.settings()
