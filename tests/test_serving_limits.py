@@ -191,7 +191,8 @@ def test_identical_concurrent_requests_share_one_computation():
 
         joined_before = _sample("democrata_coalesced_total")
         tasks = [asyncio.create_task(coalescer.run("same", compute)) for _ in range(10)]
-        await _until(lambda: _sample("democrata_coalesced_total") - joined_before >= 9)
+        # Whether the shared computation starts in this tick or the next is the event loop's business.
+        await _until(lambda: _sample("democrata_coalesced_total") - joined_before >= 9 and calls == 1)
         assert _sample("democrata_coalesced_total") - joined_before == 9
         assert calls == 1 and not any(t.done() for t in tasks)
         release.set()
