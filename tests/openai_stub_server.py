@@ -36,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
+from background_server import BackgroundServer
 
 DIMENSIONS = 1536
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -76,7 +77,9 @@ class StubRequest:
     status: int = 0
 
 
-class OpenAIStub:
+class OpenAIStub(BackgroundServer):
+    thread_name = "openai-stub"
+
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[StubRequest] = []
         self.shuffle_data = False
@@ -85,7 +88,6 @@ class OpenAIStub:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle --
 
@@ -97,25 +99,6 @@ class OpenAIStub:
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
-
-    def start(self) -> OpenAIStub:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="openai-stub", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> OpenAIStub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- scripting and inspection --
 

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from background_server import BackgroundServer
+
 from democrata_core.http import mirror_file, mirror_path
 
 
@@ -81,7 +83,9 @@ def canonical_query(query: str) -> str:
     return urllib.parse.urlencode(sorted(pairs, key=lambda kv: kv[0]))
 
 
-class ReplayServer:
+class ReplayServer(BackgroundServer):
+    thread_name = "replay-server"
+
     def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
         self.root = Path(root)
         self.requests: list[RequestRecord] = []
@@ -94,7 +98,6 @@ class ReplayServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle --
 
@@ -102,28 +105,6 @@ class ReplayServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
-
-    def start(self) -> ReplayServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="replay-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> ReplayServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- scripting --
 
