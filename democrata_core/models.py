@@ -276,7 +276,11 @@ class RawFile(BaseModel):
 class ParseResult(BaseModel):
     documents: list[Document] = Field(default_factory=list)
     quarantined: list[QuarantineRecord] = Field(default_factory=list)
+    #: Things seen and deliberately not indexed, e.g. {"sampling_gaps": 7}: reported, never lost silently.
+    counters: dict[str, int] = Field(default_factory=dict)
 
     def extend(self, other: ParseResult) -> None:
         self.documents.extend(other.documents)
         self.quarantined.extend(other.quarantined)
+        for name, n in other.counters.items():
+            self.counters[name] = self.counters.get(name, 0) + n

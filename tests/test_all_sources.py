@@ -81,6 +81,11 @@ def test_per_source_counts_match_the_raw_data(landed, mirror_root):
         len(re.findall(rb"<u\s", p.read_bytes())) for p in (mirror_root / "parlamint").rglob("*.xml")
     )
     assert documents("parlamint", "speech") == utterances == 16
+    gaps = sum(
+        len(re.findall(rb"<desc[^>]*>\s*SAMPLING\s*</desc>", p.read_bytes()))
+        for p in (mirror_root / "parlamint").rglob("*.xml")
+    )
+    assert sum(m["cleaned"]["skipped_sampling_gaps"] for m in landed["parlamint"].values()) == gaps == 7
     assert all(m["cleaned"]["quarantined"] == 0 for parts in landed.values() for m in parts.values())
 
 

@@ -160,6 +160,7 @@ def build_source_pipeline(connector_cls: type[Connector]) -> SourcePipeline:
             metadata={
                 "documents": len(result.documents),
                 **{f"documents_{k}": n for k, n in sorted(kinds.items())},
+                **{f"skipped_{k}": n for k, n in sorted(result.counters.items())},
                 "quarantined": len(result.quarantined),
                 "quarantine": _md_table(reasons),
                 "quarantine_uri": quarantine_uri or "",

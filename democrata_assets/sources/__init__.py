@@ -20,10 +20,3 @@ CONNECTORS: list[type[Connector]] = [
     ParlaMintConnector,
     UploadConnector,
 ]
-
-
-def connector_by_name(name: str) -> type[Connector]:
-    for cls in CONNECTORS:
-        if cls.name == name:
-            return cls
-    raise KeyError(f"unknown source {name!r}; known: {[c.name for c in CONNECTORS]}")

@@ -234,6 +234,7 @@ class ParlaMintConnector(Connector):
             )
             return result
 
+        result.counters["sampling_gaps"] = sampling_gaps(raw)
         file_id = root.get(XML_ID) or raw.name.rsplit("/", 1)[-1].removesuffix(".xml")
         m = re.match(r"ParlaMint-([A-Z]{2})", file_id)
         corpus = m.group(1) if m else ""
