@@ -66,3 +66,12 @@ def test_cache_serves_identical_vectors(embedder, services_env):
 @pytest.mark.parametrize("text", ["", "   "])
 def test_blank_text_still_embeds(embedder, text):
     assert embedder.embed([text]).shape == (1, 384)
+
+
+@pytest.mark.parametrize("rows", [3, 4096])  # below and above the threaded split
+def test_fast_gelu_matches_the_reference_definition(rows):
+    from democrata_core.embedding.minilm import _gelu, gelu_reference
+
+    x = (np.random.default_rng(7).standard_normal((rows, 1536)) * 4).astype(np.float32)
+    np.testing.assert_allclose(_gelu(x), gelu_reference(x), atol=2e-6)
+    assert _gelu(x).dtype == np.float32
