@@ -59,6 +59,7 @@ def document_properties(doc: DocumentBase) -> dict:
         "speaker": None,
         "speaker_id": None,
         "party": None,
+        "column": None,
         "parties": [],
         "members": [],
         "bill_title": None,
@@ -67,7 +68,8 @@ def document_properties(doc: DocumentBase) -> dict:
         "procedural": False,
     }
     if isinstance(doc, Speech):
-        props.update(speaker=doc.speaker_name, speaker_id=doc.speaker_id, party=doc.party)
+        # The Hansard column is how printed citations point at a speech ("HL Deb 29 Oct 2009, col 1288").
+        props.update(speaker=doc.speaker_name, speaker_id=doc.speaker_id, party=doc.party, column=doc.column)
         props["procedural"] = doc.procedural
         props["parties"] = [doc.party] if doc.party else []
     elif isinstance(doc, Division):

@@ -44,6 +44,7 @@ SCHEMA: dict[str, tuple[DataType, Tokenization | None, bool]] = {
     "content_hash": (DataType.TEXT, Tokenization.FIELD, False),
     "embedding_model": (DataType.TEXT, Tokenization.FIELD, False),
     "url": (DataType.TEXT, Tokenization.FIELD, False),
+    "column": (DataType.TEXT, Tokenization.FIELD, False),
     "links": (DataType.TEXT, Tokenization.FIELD, False),
     "date": (DataType.DATE, None, False),
     "chunk_index": (DataType.INT, None, False),

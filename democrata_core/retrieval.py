@@ -36,6 +36,7 @@ class SearchHit(BaseModel):
     speaker: str | None = None
     speaker_id: str | None = None
     party: str | None = None
+    column: str | None = Field(None, description="Hansard column, where the source prints one.")
     house: str
     date: dt.date
     heading: str = ""
@@ -82,6 +83,7 @@ class Retriever:
             speaker=p.get("speaker"),
             speaker_id=p.get("speaker_id"),
             party=p.get("party"),
+            column=p.get("column"),
             house=p.get("house", "other"),
             date=p.get("date"),
             heading=p.get("heading", ""),

@@ -83,7 +83,12 @@ def test_distinctive_phrase_finds_its_speech_with_filters_honoured(indexed_day, 
     hits = retriever.search(query, SearchFilters(), limit=3)
     assert ARTS_SPEECH in [h.native_id for h in hits]
     hit = next(h for h in hits if h.native_id == ARTS_SPEECH)
-    assert (hit.speaker, hit.house, hit.date) == ("Lord Ramsbotham", "lords", dt.date(2009, 10, 29))
+    assert (hit.speaker, hit.house, hit.date, hit.column) == (
+        "Lord Ramsbotham",
+        "lords",
+        dt.date(2009, 10, 29),
+        "1288",
+    )
     assert "Coroners and Justice Bill" in hit.heading
     assert hit.url.startswith("https://www.theyworkforyou.com/lords/?id=2009-10-29a.1288.0")
 
