@@ -20,6 +20,9 @@ DEMO_QUERIES = [
     ("future of the Territorial Army", {"house": "commons"}),
     ("coroners inquests and juries", {"house": "lords"}),
     ("child poverty targets", {}),
+    ("Non-Domestic Rating Bill second reading vote", {"source": "commons_votes"}),
+    ("Constitutional Reform and Governance Bill", {"source": "uk_bills"}),
+    ("convenio económico con Navarra", {"language": "es"}),
 ]
 
 
@@ -96,6 +99,7 @@ def _filters(args: argparse.Namespace, **extra):
         "source": getattr(args, "source_filter", None),
         "speaker": getattr(args, "speaker", None),
         "kind": getattr(args, "kind", None),
+        "language": getattr(args, "language", None),
         "date_from": dt.date.fromisoformat(args.date_from) if getattr(args, "date_from", None) else None,
         "date_to": dt.date.fromisoformat(args.date_to) if getattr(args, "date_to", None) else None,
     }
@@ -112,9 +116,11 @@ def _print_hits(query: str, hits) -> None:
         print(f"  {h.rank}. [{h.score:.3f}] {who} — {h.house}, {h.date}: {h.heading}")
         print(f"     {h.text[:220].replace(chr(10), ' ')}{'…' if len(h.text) > 220 else ''}")
         print(f"     cite: {h.native_id}  {h.url}")
-        for link in h.links:
+        for link in h.links[:3]:
             target = link.resolved_native_id or link.target or ""
             print(f"     ↳ {link.rel}: {link.label} {target}")
+        if len(h.links) > 3:
+            print(f"     ↳ … and {len(h.links) - 3} more links")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -177,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--house")
         p.add_argument("--speaker")
         p.add_argument("--kind")
+        p.add_argument("--language")
         p.add_argument("--source", dest="source_filter")
         p.add_argument("--date-from")
         p.add_argument("--date-to")
