@@ -37,7 +37,9 @@ class Chunk(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def content_hash(self) -> str:
-        return content_hash(self.heading, self.text)
+        """Over everything the index stores, not just the text: a changed flag, speaker or link must
+        be rewritten too, or a re-sync would skip the object as unchanged."""
+        return content_hash(self.heading, self.text, json.dumps(self.properties, sort_keys=True, default=str))
 
     @property
     def embedding_text(self) -> str:

@@ -68,3 +68,15 @@ def test_sync_refuses_chunks_of_another_partition_and_duplicates(chunk_index: Ch
         )
     with pytest.raises(ValueError, match="vectors"):
         chunk_index.sync_partition("contract", "2001-01-01", chunks, vectors[:0], embedder.model_name)
+
+
+def test_a_change_to_properties_alone_is_rewritten(chunk_index: ChunkIndex, embedder):
+    speech = _speech(40, "2001-02-01")
+    chunks, vectors = _chunks([speech], embedder)
+    chunk_index.sync_partition("contract", "2001-02-01", chunks, vectors, embedder.model_name)
+    flagged = speech.model_copy(update={"procedural": True})
+    chunks, vectors = _chunks([flagged], embedder)
+    report = chunk_index.sync_partition("contract", "2001-02-01", chunks, vectors, embedder.model_name)
+    assert (report.written, report.unchanged) == (1, 0)
+    (stored,) = chunk_index.find_by_property("native_id", "speech-40")
+    assert stored["procedural"] is True
