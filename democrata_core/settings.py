@@ -56,9 +56,16 @@ class Settings(BaseSettings):
     # Ingestion job control from the API goes through Dagster's GraphQL endpoint.
     dagster_graphql_url: str = "http://127.0.0.1:3000/graphql"
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Where POST /ingest/upload writes and the `upload` source reads: one place, both sides."""
+        return self.landing_dir / "uploads"
+
     def source_base_url(self, name: str, default_live_url: str) -> str:
         if name in self.source_urls:
             return self.source_urls[name]
+        if name == "upload":
+            return self.uploads_dir.resolve().as_uri()
         if self.use_live_sources:
             return default_live_url
         return (self.mirror_root / name).resolve().as_uri()

@@ -211,7 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not content:
             raise HTTPException(422, "empty upload")
         upload_id = write_upload(
-            services.settings.landing_dir / "uploads",
+            services.settings.uploads_dir,
             file.filename or "upload",
             content,
             file.content_type or "application/octet-stream",

@@ -7,10 +7,10 @@ everything after parsing is shared code in `democrata_core`.
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import numpy as np
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from democrata_assets.pipeline.resources import (
     EmbedderResource,
@@ -22,6 +22,9 @@ from democrata_core.chunking import Chunk, chunk_documents
 from democrata_core.connector import Connector
 from democrata_core.ids import bytes_hash
 from democrata_core.models import RawFile
+
+if TYPE_CHECKING:  # what define_asset_job returns; not part of dagster's public namespace
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 FETCH_RETRY = dg.RetryPolicy(
     max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS

@@ -63,8 +63,6 @@ class SourcesResource(dg.ConfigurableResource):
     def connector(self, connector_cls: type[Connector]) -> Connector:
         settings = self.config.settings()
         base_url = settings.source_base_url(connector_cls.name, connector_cls.default_base_url)
-        if connector_cls.name == "upload" and connector_cls.name not in settings.source_urls:
-            base_url = (settings.landing_dir / "uploads").resolve().as_uri()
         return connector_cls(base_url=base_url, fetcher=_shared_fetcher())
 
 
