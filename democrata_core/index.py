@@ -152,7 +152,7 @@ class ChunkIndex:
     def collection(self):
         return self.client.collections.use(self.name)
 
-    def ensure_collection(self, dimensions: int) -> None:
+    def ensure_collection(self) -> None:
         """Create the collection once; vectors come from our embedder, never a Weaviate module."""
         if self.client.collections.exists(self.name):
             return
@@ -175,7 +175,6 @@ class ChunkIndex:
                 for name, (dtype, tok, searchable) in SCHEMA.items()
             ],
         )
-        self._dimensions = dimensions
 
     def _partition_filter(self, source: str, partition_key: str):
         return Filter.all_of(
@@ -226,7 +225,7 @@ class ChunkIndex:
         ids = [c.chunk_id for c in chunks]
         if len(set(ids)) != len(ids):
             raise ValueError(f"{source}/{partition_key}: duplicate chunk ids in one partition")
-        self.ensure_collection(vectors.shape[1] if len(vectors) else 0)
+        self.ensure_collection()
         existing = self.partition_hashes(source, partition_key)
         wanted = {c.chunk_id: f"{c.content_hash}|{embedding_model}" for c in chunks}
         to_write = [i for i, c in enumerate(chunks) if existing.get(c.chunk_id) != wanted[c.chunk_id]]

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Query, UploadFile
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from pydantic import BaseModel
@@ -277,7 +277,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return checks
 
     @app.get("/metrics", response_class=PlainTextResponse)
-    def metrics(request: Request):
+    def metrics():
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -316,7 +316,7 @@ def app_and_client(settings, chunk_index):
 
     from democrata_serving.app import create_app
 
-    chunk_index.ensure_collection(384)  # MiniLM's width; a no-op if the session already made it
+    chunk_index.ensure_collection()  # a no-op if the session already made it
     app = create_app(settings)
     with TestClient(app) as client:
         yield app, client
@@ -396,7 +396,7 @@ def test_the_api_keeps_answering_with_redis_down(settings, chunk_index, dead_red
 
     from democrata_serving.app import create_app
 
-    chunk_index.ensure_collection(384)
+    chunk_index.ensure_collection()
     app = create_app(settings.model_copy(update={"redis_url": dead_redis_url}))
     tenant = new_tenant()
     with TestClient(app) as client:
