@@ -20,13 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from democrata_assets.definitions import PIPELINES
-from democrata_assets.pipeline.resources import (
-    DemocrataConfig,
-    EmbedderResource,
-    LandingZoneResource,
-    SourcesResource,
-    WeaviateResource,
-)
+from democrata_assets.pipeline.resources import DemocrataConfig, build_resources
 from democrata_core.chunking import chunk_documents
 from democrata_core.embedding.minilm import MiniLMEmbedder
 from democrata_core.index import ChunkIndex, connect
@@ -63,14 +57,7 @@ def main() -> None:
         collection=settings.collection,
         mirror_root=str(work / "mirror"),
     )
-    resources = {
-        "democrata_config": config,
-        "sources": SourcesResource(config=config),
-        "landing_zone": LandingZoneResource(config=config),
-        "embedder": EmbedderResource(config=config),
-        "weaviate": WeaviateResource(config=config),
-        "io_manager": dg.FilesystemIOManager(base_dir=str(work / "io")),
-    }
+    resources = {**build_resources(config), "io_manager": dg.FilesystemIOManager(base_dir=str(work / "io"))}
     pipeline = PIPELINES["twfy"]
     client = connect(settings)
     try:

@@ -120,13 +120,7 @@ def run_partition(settings, dagster_instance, tmp_path_factory):
     import dagster as dg
 
     from democrata_assets.definitions import PIPELINES
-    from democrata_assets.pipeline.resources import (
-        DemocrataConfig,
-        EmbedderResource,
-        LandingZoneResource,
-        SourcesResource,
-        WeaviateResource,
-    )
+    from democrata_assets.pipeline.resources import DemocrataConfig, build_resources
 
     io_dir = tmp_path_factory.mktemp("dagster-io")
 
@@ -163,14 +157,7 @@ def run_partition(settings, dagster_instance, tmp_path_factory):
             partition_key=partition_key,
             instance=dagster_instance,
             raise_on_error=raise_on_error,
-            resources={
-                "democrata_config": config,
-                "sources": SourcesResource(config=config),
-                "landing_zone": LandingZoneResource(config=config),
-                "embedder": EmbedderResource(config=config),
-                "weaviate": WeaviateResource(config=config),
-                "io_manager": io_manager,
-            },
+            resources={**build_resources(config), "io_manager": io_manager},
         )
         metadata = {}
         for event in result.get_asset_materialization_events():

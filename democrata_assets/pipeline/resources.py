@@ -106,8 +106,9 @@ class WeaviateResource(dg.ConfigurableResource):
             client.close()
 
 
-def build_resources() -> dict:
-    config = DemocrataConfig()
+def build_resources(config: DemocrataConfig | None = None) -> dict:
+    """Every resource the assets need, sharing one config (overrides for tests and benchmarks)."""
+    config = config or DemocrataConfig()
     return {
         "democrata_config": config,
         "sources": SourcesResource(config=config),
