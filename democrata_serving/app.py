@@ -82,6 +82,13 @@ class Services:
         return Retriever(index, build_embedder(self.settings))
 
     @cached_property
+    def llm(self):
+        """One OpenAI client per process: it pools connections, so not one per request."""
+        from openai import OpenAI
+
+        return OpenAI(api_key=self.settings.openai_api_key, base_url=self.settings.openai_base_url)
+
+    @cached_property
     def jobs(self) -> DagsterJobs:
         return DagsterJobs(self.settings.dagster_graphql_url)
 
@@ -184,12 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         def compute():
             hits = services.retriever.search(q, filters, limit=limit)
             if services.settings.answer_mode == "openai":
-                from openai import OpenAI
-
-                client = OpenAI(
-                    api_key=services.settings.openai_api_key, base_url=services.settings.openai_base_url
-                )
-                answer = llm_answer(q, hits, client, services.settings.openai_chat_model)
+                answer = llm_answer(q, hits, services.llm, services.settings.openai_chat_model)
             else:
                 answer = extractive_answer(q, hits)
             return answer.model_dump(mode="json")

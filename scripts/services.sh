@@ -21,6 +21,9 @@ ALL_SERVICES=(postgres redis weaviate s3)
 log_dir() { echo "$SERVICES_DIR/$1/log"; }
 log_file() { echo "$SERVICES_DIR/$1/log/$1.log"; }
 
+# The pid recorded in a pidfile, or nothing.
+pidfile_pid() { if [[ -f "$1" ]]; then cat "$1" 2>/dev/null || true; fi; }
+
 pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
 
 # Pid of whatever listens on 127.0.0.1:$1 (empty when unknown, e.g. owned by another user).
@@ -146,8 +149,8 @@ REDIS_PIDFILE="$REDIS_HOME/redis.pid"
 redis_ready() { [[ "$(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]; }
 
 redis_pid() {
-  local pid=""
-  [[ -f "$REDIS_PIDFILE" ]] && pid="$(cat "$REDIS_PIDFILE" 2>/dev/null || true)"
+  local pid
+  pid="$(pidfile_pid "$REDIS_PIDFILE")"
   if pid_alive "$pid"; then echo "$pid"; else listener_pid "$REDIS_PORT"; fi
 }
 
@@ -194,8 +197,8 @@ EOF
 }
 
 redis_stop() {
-  local pid=""
-  [[ -f "$REDIS_PIDFILE" ]] && pid="$(cat "$REDIS_PIDFILE")"
+  local pid
+  pid="$(pidfile_pid "$REDIS_PIDFILE")"
   if pid_alive "$pid"; then
     redis-cli -h "$HOST" -p "$REDIS_PORT" shutdown save >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
     wait_gone "$pid" redis
@@ -217,8 +220,8 @@ WEAVIATE_HOSTNAME=democrata-node1
 weaviate_ready() { [[ "$(http_code "http://$HOST:$WEAVIATE_PORT/v1/.well-known/ready")" == 200 ]]; }
 
 weaviate_pid() {
-  local pid=""
-  [[ -f "$WEAVIATE_PIDFILE" ]] && pid="$(cat "$WEAVIATE_PIDFILE" 2>/dev/null || true)"
+  local pid
+  pid="$(pidfile_pid "$WEAVIATE_PIDFILE")"
   if pid_alive "$pid"; then echo "$pid"; else listener_pid "$WEAVIATE_PORT"; fi
 }
 
@@ -228,8 +231,8 @@ weaviate_start() {
     return 0
   fi
   [[ -x "$WEAVIATE_BIN" ]] || fail_service weaviate "binary $WEAVIATE_BIN missing: run scripts/setup.sh"
-  local pid=""
-  [[ -f "$WEAVIATE_PIDFILE" ]] && pid="$(cat "$WEAVIATE_PIDFILE" 2>/dev/null || true)"
+  local pid
+  pid="$(pidfile_pid "$WEAVIATE_PIDFILE")"
   if ! pid_alive "$pid"; then
     mkdir -p "$WEAVIATE_HOME/data" "$WEAVIATE_HOME/backups" "$(log_dir weaviate)"
     say "weaviate: starting on $HOST:$WEAVIATE_PORT (gRPC $WEAVIATE_GRPC_PORT)"
@@ -264,7 +267,7 @@ weaviate_start() {
         --read-timeout=600s --write-timeout=600s </dev/null >>"$(log_file weaviate)" 2>&1 &
       echo $! >"$WEAVIATE_PIDFILE"
     )
-    pid="$(cat "$WEAVIATE_PIDFILE")"
+    pid="$(pidfile_pid "$WEAVIATE_PIDFILE")"
   else
     say "weaviate: pid $pid is running but not ready yet; waiting"
   fi
@@ -290,8 +293,8 @@ S3_PIDFILE="$S3_HOME/moto.pid"
 s3_ready() { [[ "$(http_code "http://$HOST:$S3_PORT/")" == 200 ]]; }
 
 s3_pid() {
-  local pid=""
-  [[ -f "$S3_PIDFILE" ]] && pid="$(cat "$S3_PIDFILE" 2>/dev/null || true)"
+  local pid
+  pid="$(pidfile_pid "$S3_PIDFILE")"
   if pid_alive "$pid"; then echo "$pid"; else listener_pid "$S3_PORT"; fi
 }
 
@@ -301,8 +304,8 @@ s3_start() {
     return 0
   fi
   [[ -x "$VENV/bin/moto_server" ]] || fail_service s3 "$VENV/bin/moto_server missing: run scripts/setup.sh"
-  local pid=""
-  [[ -f "$S3_PIDFILE" ]] && pid="$(cat "$S3_PIDFILE" 2>/dev/null || true)"
+  local pid
+  pid="$(pidfile_pid "$S3_PIDFILE")"
   if ! pid_alive "$pid"; then
     mkdir -p "$(log_dir s3)"
     say "s3: starting moto_server on $HOST:$S3_PORT (in memory)"
@@ -311,7 +314,7 @@ s3_start() {
       exec setsid nohup "$VENV/bin/moto_server" -H "$HOST" -p "$S3_PORT" </dev/null >>"$(log_file s3)" 2>&1 &
       echo $! >"$S3_PIDFILE"
     )
-    pid="$(cat "$S3_PIDFILE")"
+    pid="$(pidfile_pid "$S3_PIDFILE")"
   fi
   local i
   for ((i = 0; i < 120; i++)); do
@@ -340,7 +343,7 @@ wait_gone() { # pid name [timeout_s]
 
 stop_by_pidfile() { # name pidfile timeout_s
   local name=$1 pidfile=$2 pid=""
-  [[ -f "$pidfile" ]] && pid="$(cat "$pidfile" 2>/dev/null || true)"
+  pid="$(pidfile_pid "$pidfile")"
   if pid_alive "$pid"; then
     kill -TERM "$pid"
     wait_gone "$pid" "$name" "$3"
